@@ -1,0 +1,1 @@
+"""cloudservice-operator: keeps Azure Cloud Services (classic) deployments at the declared state."""
