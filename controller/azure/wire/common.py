@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from lxml import etree
 from pydantic import ValidationError
@@ -82,7 +82,7 @@ def parse_tree(data: bytes) -> etree._Element:
     if root is None:
         raise MalformedXml("empty XML document")
     docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None:
+    if getattr(docinfo, "doctype", "") or docinfo.internalDTD is not None:
         raise MalformedXml("DTDs are not allowed")
     _canonicalize_namespace(root)
     return root
@@ -95,7 +95,7 @@ def parse(model: type[ModelT], data: bytes) -> ModelT:
     if expected and etree.QName(root).localname != expected:
         raise MalformedXml(f"expected a <{expected}> document, got <{etree.QName(root).localname}>")
     try:
-        return model.from_xml_tree(root)
+        return model.from_xml_tree(cast(Any, root))
     except (ValidationError, ValueError, TypeError) as exc:
         raise MalformedXml(f"invalid <{expected}> document: {_first_error(exc)}") from None
 

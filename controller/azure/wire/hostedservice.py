@@ -29,4 +29,6 @@ class HostedService(Document, tag="HostedService"):
     url: str = element(tag="Url", default="")
     service_name: str = element(tag="ServiceName")
     hosted_service_properties: HostedServiceProperties = element(default_factory=HostedServiceProperties)
-    deployments: list[Deployment] = wrapped("Deployments", element(default_factory=list), default_factory=list)
+    deployments: list[Deployment] = wrapped(
+        "Deployments", element(default_factory=list), default_factory=list
+    )

@@ -1,0 +1,131 @@
+"""The command line: `cloudservice-operator run | emulator | sandbox` — the composition root.
+
+Each command's heavy imports happen only when that command runs, so `emulator` works without
+touching kopf and `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from controller import settings
+
+COMMANDS = {
+    "run": "run the controller against a Kubernetes cluster (kubeconfig or in-cluster)",
+    "emulator": "serve the Azure Service Management API emulator over HTTPS",
+    "sandbox": "run everything locally (emulated Kubernetes + emulated Azure + controller) and a scenario",
+}
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    defaults = settings.OperatorSettings.from_environment()
+    parser = argparse.ArgumentParser(
+        prog="cloudservice-operator run",
+        description="Run the CloudServiceDeployment controller (kopf) with the standard kubeconfig "
+        "or in-cluster configuration.",
+    )
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument(
+        "--namespace",
+        "-n",
+        action="append",
+        dest="namespaces",
+        default=[],
+        metavar="NS",
+        help="watch this namespace (repeatable; glob patterns allowed); default: all namespaces",
+    )
+    scope.add_argument(
+        "--all-namespaces", "-A", action="store_true", help="watch every namespace (the default)"
+    )
+    parser.add_argument(
+        "--liveness",
+        default=defaults.liveness,
+        metavar="URL",
+        help="serve kopf's liveness probe at this URL (default: %(default)s; 'none' disables it)",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default=defaults.metrics_host,
+        help="address for Prometheus metrics (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=defaults.metrics_port,
+        metavar="N",
+        help="serve Prometheus metrics on this port; 0 disables them (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json", "full"],
+        default=defaults.log_format,
+        help="log line format (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--verbose", "-v", action="store_true", default=defaults.verbose, help="debug logging"
+    )
+    parser.add_argument(
+        "--peering",
+        default=None,
+        metavar="NAME",
+        help="coordinate with other replicas through this kopf peering object (default: standalone)",
+    )
+    return parser
+
+
+def _run(argv: Sequence[str]) -> int:
+    args = _run_parser().parse_args(list(argv))
+    from controller.handlers import operator
+
+    return operator.run_operator(
+        namespaces=list(args.namespaces),
+        all_namespaces=args.all_namespaces or not args.namespaces,
+        liveness=None if args.liveness in ("", "none") else args.liveness,
+        metrics_host=args.metrics_host,
+        metrics_port=args.metrics_port or None,
+        log_format=args.log_format,
+        verbose=args.verbose,
+        peering=args.peering,
+    )
+
+
+def _emulator(argv: Sequence[str]) -> int:
+    from controller.emulator import cli
+
+    return cli.main(list(argv))
+
+
+def _sandbox(argv: Sequence[str]) -> int:
+    from controller.sandbox import cli
+
+    return cli.main(list(argv))
+
+
+def _usage() -> str:
+    lines = ["usage: cloudservice-operator {run,emulator,sandbox} [options]", "", "commands:"]
+    lines += [f"  {name:<10} {text}" for name, text in COMMANDS.items()]
+    lines += ["", "Run 'cloudservice-operator COMMAND --help' for a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Dispatch to a command; returns the process exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    handlers = {"run": _run, "emulator": _emulator, "sandbox": _sandbox}
+    if command not in handlers:
+        print(f"cloudservice-operator: unknown command {command!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    try:
+        return handlers[command](rest)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
