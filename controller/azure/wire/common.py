@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, TypeVar, cast
+from collections.abc import Iterable
+from typing import Any, ClassVar, TypeVar, cast
+from urllib.parse import urlsplit, urlunsplit
 
 from lxml import etree
 from pydantic import ValidationError
@@ -47,6 +49,30 @@ class WireModel(BaseXmlModel, nsmap={"": NS}, ns="", search_mode="unordered"):
 
 class Document(WireModel, nsmap={"": NS, "i": XSI}):
     """Base of root documents: they also declare the XMLSchema-instance prefix, as the service does."""
+
+    # Fields whose values must not show in repr/str (exceptions and logs print models):
+    # URLs may carry a SAS signature, base64 payloads are bulky and may embed settings secrets.
+    _URL_FIELDS: ClassVar[frozenset[str]] = frozenset()
+    _PAYLOAD_FIELDS: ClassVar[frozenset[str]] = frozenset()
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            if name in self._URL_FIELDS and isinstance(value, str):
+                yield name, url_without_query(value)
+            elif name in self._PAYLOAD_FIELDS and isinstance(value, str):
+                yield name, f"<base64, {len(value)} chars>"
+            else:
+                yield name, value
+
+
+def url_without_query(url: str) -> str:
+    """`url` with any query (a SAS, for a blob URL) and user info replaced, for display only."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    query = "REDACTED" if parts.query else ""
+    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, query, ""))
 
 
 ModelT = TypeVar("ModelT", bound=BaseXmlModel)

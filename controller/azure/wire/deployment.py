@@ -6,9 +6,19 @@ from the documented sample; optional, versioned elements default to absent.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic_xml import attr, element, wrapped
 
-from controller.azure.wire.common import NS, XSI, Document, ExtendedProperty, WireModel
+from controller.azure.wire.common import (
+    NS,
+    XSI,
+    Document,
+    ExtendedProperty,
+    WireModel,
+    b64decode_text,
+    properties_to_dict,
+)
 from controller.azure.wire.extensions import ExtensionConfiguration
 
 # The only healthy steady state of a role instance.
@@ -91,7 +101,13 @@ class VirtualIP(WireModel, tag="VirtualIP"):
 
 
 class Deployment(Document, tag="Deployment"):
-    """The state of one deployment as Get Deployment returns it."""
+    """The state of one deployment as Get Deployment returns it.
+
+    `label` and `configuration` are base64 as on the wire; `label_text`, `configuration_text`
+    and `extended_properties_dict` give the decoded values.
+    """
+
+    _PAYLOAD_FIELDS: ClassVar[frozenset[str]] = frozenset({"configuration"})
 
     name: str = element(tag="Name")
     deployment_slot: str = element(tag="DeploymentSlot")
@@ -116,3 +132,18 @@ class Deployment(Document, tag="Deployment"):
     )
     extension_configuration: ExtensionConfiguration | None = element(default=None)
     virtual_ips: list[VirtualIP] = wrapped("VirtualIPs", element(default_factory=list), default_factory=list)
+
+    @property
+    def label_text(self) -> str:
+        """The label as text (raises `MalformedXml` if the service sent invalid base64)."""
+        return b64decode_text(self.label) if self.label else ""
+
+    @property
+    def configuration_text(self) -> str:
+        """The deployed .cscfg XML as text (raises `MalformedXml` if not base64 UTF-8)."""
+        return b64decode_text(self.configuration) if self.configuration else ""
+
+    @property
+    def extended_properties_dict(self) -> dict[str, str]:
+        """Extended properties by name."""
+        return properties_to_dict(self.extended_properties)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic_xml import element, wrapped
 
-from controller.azure.wire.common import Document, ExtendedProperty, WireModel
+from controller.azure.wire.common import Document, ExtendedProperty, WireModel, b64decode_text
 from controller.azure.wire.deployment import Deployment
 
 
@@ -21,6 +21,11 @@ class HostedServiceProperties(WireModel, tag="HostedServiceProperties"):
     extended_properties: list[ExtendedProperty] = wrapped(
         "ExtendedProperties", element(default_factory=list), default_factory=list
     )
+
+    @property
+    def label_text(self) -> str:
+        """The label as text."""
+        return b64decode_text(self.label) if self.label else ""
 
 
 class HostedService(Document, tag="HostedService"):

@@ -38,12 +38,18 @@ class Operation(Document, tag="Operation"):
 
 
 class OperationParameter(
-    WireModel, tag="OperationParameter", nsmap={"": "http://schemas.microsoft.com/windowsazure"}
+    WireModel,
+    tag="OperationParameter",
+    nsmap={"": "http://schemas.microsoft.com/windowsazure", "a": OPERATIONS_PARAMETER_NS},
 ):
-    """A name/value parameter of a recorded operation (children in the datacontract namespace)."""
+    """A name/value parameter of a recorded operation (children in the datacontract namespace).
 
-    name: str = element(tag="Name", ns="a", nsmap={"a": OPERATIONS_PARAMETER_NS})
-    value: str = element(tag="Value", ns="a", nsmap={"a": OPERATIONS_PARAMETER_NS}, default="")
+    The `a` prefix is declared once per parameter and used literally (`a:Name`), which is what the
+    Python client matches on.
+    """
+
+    name: str = element(tag="Name", ns="a")
+    value: str = element(tag="Value", ns="a", default="")
 
 
 class OperationCaller(WireModel, tag="OperationCaller"):
