@@ -24,7 +24,8 @@ Every request needs `Authorization: Bearer <token>`, the token being the content
     GET    /emulator/faults          fault rules and how often each fired
     POST   /emulator/faults          add a rule: {"operation" (OperationName or "*"), "target"?,
                                      "kind": error|latency|drop-before|drop-after, "status", "code",
-                                     "message", "latencySeconds", "times"?, "rate", "seed"?}
+                                     "message", "latencySeconds", "retryAfterSeconds"?, "times"?,
+                                     "rate", "seed"?}
     DELETE /emulator/faults          remove all rules
     DELETE /emulator/faults/{id}     remove one rule
     GET    /emulator/packages        package behaviours

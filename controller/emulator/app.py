@@ -182,7 +182,11 @@ def _reply(reply: routing.Reply) -> web.Response:
 
 def _error(error: errors.EmulatorError) -> web.Response:
     return web.Response(
-        status=error.http_status, body=errors.render(error), content_type=_XML, charset="utf-8"
+        status=error.http_status,
+        body=errors.render(error),
+        content_type=_XML,
+        charset="utf-8",
+        headers=error.headers,
     )
 
 

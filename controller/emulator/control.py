@@ -89,6 +89,7 @@ class FaultInput(_Input):
     code: str = "InternalError"
     message: str = "The server encountered an internal error. Please retry the request."
     latency_seconds: float = Field(default=0.0, ge=0.0, le=600.0)
+    retry_after_seconds: int | None = Field(default=None, ge=0, le=3600)
     times: int | None = Field(default=None, ge=1)
     rate: float = Field(default=1.0, ge=0.0, le=1.0)
     seed: int | None = None
@@ -246,6 +247,7 @@ class Control:
             code=request.code,
             message=request.message,
             latency_seconds=request.latency_seconds,
+            retry_after_seconds=request.retry_after_seconds,
             times=request.times,
             rate=request.rate,
             seed=request.seed,

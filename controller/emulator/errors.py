@@ -59,6 +59,11 @@ class EmulatorError(Exception):
         """The `<Code>` to answer with."""
         return self.code
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Extra response headers (e.g. Retry-After of an injected throttling fault)."""
+        return {}
+
 
 class MissingOrIncorrectVersionHeader(EmulatorError):
     status = 400
@@ -144,10 +149,15 @@ class ServerBusy(EmulatorError):
 class InjectedError(EmulatorError):
     """An error chosen by a fault-injection rule: any status, any code."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
         self._status = status
         self._code = code
+        self._retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {} if self._retry_after is None else {"Retry-After": str(self._retry_after)}
 
     @property
     def http_status(self) -> int:

@@ -13,7 +13,8 @@ reproducible). The first matching rule that fires decides what happens to the re
   then the connection is closed without an answer: the "outcome unknown" case a careful client
   must resolve (List Subscription Operations, Get Deployment) before re-issuing.
 
-Any rule may also carry `latencySeconds`, applied before its effect.
+Any rule may also carry `latencySeconds`, applied before its effect. An `error` rule may carry
+`retryAfterSeconds`, sent as a `Retry-After` header (how a throttling service asks clients to wait).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class FaultRule:
     code: str = "InternalError"
     message: str = "The server encountered an internal error. Please retry the request."
     latency_seconds: float = 0.0
+    retry_after_seconds: int | None = None  # sent as Retry-After with an injected error
     times: int | None = None  # remaining firings; None: unlimited
     rate: float = 1.0
     seed: int | None = None
@@ -68,7 +70,8 @@ class FaultRule:
         return True
 
     def error(self) -> errors.EmulatorError:
-        return errors.InjectedError(self.status, self.code, self.message)
+        retry_after = self.retry_after_seconds
+        return errors.InjectedError(self.status, self.code, self.message, retry_after=retry_after)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -80,6 +83,7 @@ class FaultRule:
             "code": self.code,
             "message": self.message,
             "latencySeconds": self.latency_seconds,
+            "retryAfterSeconds": self.retry_after_seconds,
             "remaining": self.times,
             "rate": self.rate,
             "seed": self.seed,

@@ -219,6 +219,27 @@ async def test_throttling_is_retried_until_accepted(
 
 
 @pytest.mark.usefixtures("seeded")
+async def test_throttling_waits_at_least_what_retry_after_asks(
+    azure: client.ServiceManagementClient, admin: httpx.AsyncClient, waits: Waits
+) -> None:
+    await _fault(
+        admin,
+        operation="ReimageRoleInstance",
+        kind="error",
+        status=429,
+        code="TooManyRequests",
+        retryAfterSeconds=3,
+        times=1,
+    )
+
+    await azure.reimage_role_instance(ref=REF, instance="WebRole1_IN_0")
+
+    assert [entry["status"] for entry in await _requests(admin, "ReimageRoleInstance")] == [429, 202]
+    assert waits.delays
+    assert max(waits.delays) >= 3
+
+
+@pytest.mark.usefixtures("seeded")
 async def test_a_500_on_a_write_is_outcome_unknown_and_never_re_sent(
     azure: client.ServiceManagementClient, admin: httpx.AsyncClient
 ) -> None:
