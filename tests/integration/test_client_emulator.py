@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import ssl
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,11 @@ POLICY = retry.RetryPolicy(max_attempts=6, base_delay=0.5, max_delay=4.0, max_el
 
 
 class Waits:
-    """The client's sleep: records each wait and yields once, so no test time passes for real."""
+    """The client's sleep: records each wait and yields once, so no test time passes for real.
+
+    `clock` is the matching clock: real time plus every wait "slept", so a limit that waits for a
+    moment on the clock (a Retry-After hold-off) sees it arrive at once instead of spinning.
+    """
 
     def __init__(self) -> None:
         self.delays: list[float] = []
@@ -48,6 +53,9 @@ class Waits:
     async def __call__(self, delay: float) -> None:
         self.delays.append(delay)
         await asyncio.sleep(0)
+
+    def clock(self) -> float:
+        return time.monotonic() + sum(self.delays)
 
 
 @pytest.fixture
@@ -84,7 +92,10 @@ def _client(
         credentials=credentials.ManagementCredentials.from_pem_bundle(emulator.management_pem(subscription)),
         ca_pem=emulator.ca_pem,
         retry_policy=POLICY,
-        limits_registry=limits.LimitsRegistry(limits.LimitSettings(rate=1000.0, burst=1000)),
+        # The limits' own waits (a Retry-After pause) go through `waits` too: no real time passes.
+        limits_registry=limits.LimitsRegistry(
+            limits.LimitSettings(rate=1000.0, burst=1000), clock=waits.clock, sleep=waits
+        ),
         sleep=waits,
     )
 
