@@ -209,7 +209,7 @@ class HistoryEntry(StatusModel):
     kind: str
     target: str = ""
     request_id: str = ""
-    result: str = ""  # Succeeded | Failed | Rejected | Abandoned
+    result: str = ""  # Succeeded | Failed | Rejected | Abandoned | Superseded
     error_code: str = ""
     error_message: str = ""
     requested_at: Timestamp | None = None

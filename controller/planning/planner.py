@@ -93,13 +93,13 @@ def plan(desired: DesiredState, observation: Observation, status: Status, now: d
     unanswered = (OperationPhase.REQUESTING, OperationPhase.UNKNOWN)
     if operation is not None and not operation.request_id and operation.phase in unanswered:
         return Recover(operation.intent_id)
-    failing = (
+    # An Auto/Simultaneous upgrade's operation runs until its last domain: waiting for it would
+    # let a failure or a GitOps revert play out to the end. Both are decided during the update.
+    if (
         operation is not None
-        and operation.kind is OperationKind.UPGRADE
-        and operation.spec_digest == status.stalled_spec_digest
-        and deployment.upgrade is not None
-    )
-    if operation is not None and operation.phase is OperationPhase.IN_PROGRESS and not failing:
+        and operation.phase is OperationPhase.IN_PROGRESS
+        and not (_failing_upgrade(deployment, status) or _reverted_upgrade(desired, deployment, status))
+    ):
         return Wait(
             OPERATION_IN_PROGRESS,
             f"{operation.kind} {operation.target} in progress (request {operation.request_id})",
@@ -113,6 +113,29 @@ def plan(desired: DesiredState, observation: Observation, status: Status, now: d
         if desired.observe_only:
             return Hold(OBSERVING, planned(mutation, desired, deployment, status), mutation)
     return step
+
+
+def _failing_upgrade(deployment: ObservedDeployment, status: Status) -> bool:
+    operation = status.operation
+    return (
+        operation is not None
+        and operation.kind is OperationKind.UPGRADE
+        and operation.spec_digest == status.stalled_spec_digest
+        and deployment.upgrade is not None
+    )
+
+
+def _reverted_upgrade(desired: DesiredState, deployment: ObservedDeployment, status: Status) -> bool:
+    """The spec went back to what was applied before the upgrade still rolling out."""
+    operation = status.operation
+    return (
+        operation is not None
+        and operation.kind is OperationKind.UPGRADE
+        and deployment.upgrade is not None
+        and status.applied is not None
+        and desired.digests.spec == status.applied.spec_digest
+        and operation.spec_digest != desired.digests.spec
+    )
 
 
 def poll_interval(desired: DesiredState, status: Status, now: datetime) -> float:

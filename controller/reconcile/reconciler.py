@@ -53,6 +53,7 @@ KOPF_STANZA = frozenset({"kopf"})  # kopf's own progress storage: never ours to 
 DEFAULT_SYNC_SECONDS = 300.0
 CONFLICT_RETRY_SECONDS = 0.2
 NOT_ISSUED = "NotIssued"
+SUPERSEDED = "Superseded"  # history result of an operation a rollback replaced
 ADOPTED = "Adopted"
 
 
@@ -244,6 +245,11 @@ class Pass:
         self, ctx: Context, status: Status, step: steps.Mutation, notes: list[progress.Note]
     ) -> Outcome:
         intent = intents.intent_for(step, ctx.desired, status, self.now)
+        superseded = status.operation
+        if superseded is not None and superseded.phase is OperationPhase.IN_PROGRESS:
+            # A rollback issued while the upgrade's own operation still runs: Azure ends that
+            # operation (superseded); history keeps the record of what was replaced.
+            status = status.with_history(_history(superseded, SUPERSEDED, self.now))
         update: dict[str, object] = {"operation": intent}
         if isinstance(step, steps.Upgrade | steps.Rollback):
             update["walk"] = None

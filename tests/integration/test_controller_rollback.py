@@ -113,3 +113,46 @@ async def test_gitops_revert_during_a_manual_walk_rolls_back(world: World) -> No
     assert len(world.requests("WalkUpgradeDomain")) == 3  # 2 for the v1 adoption, 1 for v2
     assert len(world.requests("UpgradeDeployment")) == 2  # no upgrade back: the rollback restored v1
     assert not stalled(obj)
+
+
+@pytest.mark.timeout(25)
+async def test_gitops_revert_during_an_auto_upgrade_rolls_back_without_waiting_for_it(world: World) -> None:
+    # In Auto mode the Upgrade operation stays InProgress until the last domain is done: the
+    # revert must be acted on while it runs, not after (which would upgrade back a second time).
+    world.seed(label="web-1", configuration=cscfg(web=4), domains=4)
+    await world.start_controller()
+    v1 = {"package": {"url": PACKAGE_V1}, "configuration": {"inline": cscfg(web=4)}, "label": "web-1"}
+    await world.create("web", **v1, upgrade={"mode": "Auto"})
+    ready = await world.wait("web", is_ready, within=15, what="v1 adopted")
+    v1_digest = ready["status"]["applied"]["specDigest"]
+
+    world.control.set_timings({"upgradeDomainSeconds": 1.0})  # v2 takes ~4 s to roll out
+    v2 = {
+        "package": {"url": PACKAGE_V2},
+        "configuration": {"inline": cscfg(web=4, setting="v2")},
+        "label": "web-2",
+    }
+    await world.patch("web", {"spec": v2})
+    await world.wait(
+        "web",
+        lambda o: (
+            (o.get("status", {}).get("operation") or {}).get("phase") == "InProgress"
+            and o["status"]["operation"]["kind"] == "Upgrade"
+            and o["status"].get("deployment", {}).get("upgrade") is not None
+        ),
+        what="the v2 upgrade rolling out",
+    )
+    await world.patch("web", {"spec": v1})  # the revert
+
+    obj = await world.wait(
+        "web",
+        lambda o: is_ready(o) and o["status"]["history"][-1]["kind"] == "Rollback",
+        within=15,
+        what="reverted",
+    )
+    assert obj["status"]["deployment"]["label"] == "web-1"
+    assert obj["status"]["applied"]["specDigest"] == v1_digest
+    assert len(world.requests("RollbackDeploymentUpdateOrUpgrade")) == 1
+    assert len(world.requests("UpgradeDeployment")) == 2  # adoption of v1, then v2; never back
+    assert any(entry["result"] == "Superseded" for entry in obj["status"]["history"])
+    assert not stalled(obj)
