@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from controller import assets
 from controller.emulator import cscfg
 from controller.emulator import errors as emulator_errors
 from controller.models import spec as specs
@@ -62,8 +63,8 @@ class DeploymentSeed:
 
 
 def default_directory() -> Path:
-    """`deploy/examples/` of the source tree this package runs from."""
-    return Path(__file__).resolve().parents[2] / "deploy" / "examples"
+    """`deploy/examples/` of this installation (the source tree, or the wheel's data files)."""
+    return assets.examples_dir()
 
 
 def load(directory: Path) -> list[JsonObject]:

@@ -10,9 +10,10 @@ import enum
 from dataclasses import dataclass
 from pathlib import Path
 
+from controller import assets
 from controller.emulator.timings import Timings
 
-CRD_PATH = Path(__file__).resolve().parents[2] / "crds" / "cloudservicedeployment.yaml"
+CRD_PATH = assets.crd_path()
 LOG_FILE = "sandbox.log"
 # The pace of the guided tour at --speed 1: a full run in under a minute, slow enough to see
 # each upgrade domain and instance state go by. --speed divides every duration.
