@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from controller import settings
 
@@ -66,6 +67,32 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--verbose", "-v", action="store_true", default=defaults.verbose, help="debug logging"
     )
+    budget = parser.add_argument_group(
+        "Azure request budget",
+        "Shared by every resource of one subscription at one endpoint: it keeps a fleet from "
+        "getting a subscription throttled, and it is what sets a large fleet's convergence time.",
+    )
+    budget.add_argument(
+        "--azure-requests-per-second",
+        type=_positive_float,
+        default=defaults.azure_requests_per_second,
+        metavar="R",
+        help="sustained request starts per second per subscription (default: %(default)s)",
+    )
+    budget.add_argument(
+        "--azure-burst",
+        type=_positive_int,
+        default=defaults.azure_burst,
+        metavar="N",
+        help="request starts allowed back to back after a quiet period (default: %(default)s)",
+    )
+    budget.add_argument(
+        "--azure-max-concurrency",
+        type=_positive_int,
+        default=defaults.azure_max_concurrency,
+        metavar="N",
+        help="requests in flight at once per subscription (default: %(default)s)",
+    )
     parser.add_argument(
         "--peering",
         default=None,
@@ -75,20 +102,53 @@ def _run_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(argv: Sequence[str]) -> int:
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def run_arguments(argv: Sequence[str]) -> dict[str, Any]:
+    """The keyword arguments of `operator.run_operator` for `cloudservice-operator run ARGV`."""
+    from controller.azure.limits import LimitSettings
+
     args = _run_parser().parse_args(list(argv))
+    return {
+        "namespaces": list(args.namespaces),
+        "all_namespaces": args.all_namespaces or not args.namespaces,
+        "liveness": None if args.liveness in ("", "none") else args.liveness,
+        "metrics_host": args.metrics_host,
+        "metrics_port": args.metrics_port or None,
+        "log_format": args.log_format,
+        "verbose": args.verbose,
+        "peering": args.peering,
+        "azure_limits": LimitSettings(
+            max_concurrency=args.azure_max_concurrency,
+            rate=args.azure_requests_per_second,
+            burst=args.azure_burst,
+        ),
+    }
+
+
+def _run(argv: Sequence[str]) -> int:
+    arguments = run_arguments(argv)
     from controller.handlers import operator
 
-    return operator.run_operator(
-        namespaces=list(args.namespaces),
-        all_namespaces=args.all_namespaces or not args.namespaces,
-        liveness=None if args.liveness in ("", "none") else args.liveness,
-        metrics_host=args.metrics_host,
-        metrics_port=args.metrics_port or None,
-        log_format=args.log_format,
-        verbose=args.verbose,
-        peering=args.peering,
-    )
+    return operator.run_operator(**arguments)
 
 
 def _emulator(argv: Sequence[str]) -> int:

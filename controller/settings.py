@@ -22,11 +22,16 @@ class OperatorSettings:
     metrics_port: int = 9090
     log_format: str = "text"
     verbose: bool = False
+    # The Azure client's per-subscription budget (controller.azure.limits.LimitSettings defaults).
+    azure_requests_per_second: float = 5.0
+    azure_burst: int = 10
+    azure_max_concurrency: int = 8
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> OperatorSettings:
         """Defaults overridden by `CSO_LIVENESS`, `CSO_METRICS_HOST`, `CSO_METRICS_PORT`,
-        `CSO_LOG_FORMAT`, `CSO_VERBOSE`."""
+        `CSO_LOG_FORMAT`, `CSO_VERBOSE`, `CSO_AZURE_REQUESTS_PER_SECOND`, `CSO_AZURE_BURST`,
+        `CSO_AZURE_MAX_CONCURRENCY`."""
         env = os.environ if environ is None else environ
         base = cls()
         return cls(
@@ -35,4 +40,9 @@ class OperatorSettings:
             metrics_port=int(env.get("CSO_METRICS_PORT", str(base.metrics_port))),
             log_format=env.get("CSO_LOG_FORMAT", base.log_format),
             verbose=env.get("CSO_VERBOSE", "").strip().lower() in _TRUE or base.verbose,
+            azure_requests_per_second=float(
+                env.get("CSO_AZURE_REQUESTS_PER_SECOND", str(base.azure_requests_per_second))
+            ),
+            azure_burst=int(env.get("CSO_AZURE_BURST", str(base.azure_burst))),
+            azure_max_concurrency=int(env.get("CSO_AZURE_MAX_CONCURRENCY", str(base.azure_max_concurrency))),
         )
