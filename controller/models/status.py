@@ -215,6 +215,22 @@ class HistoryEntry(StatusModel):
     requested_at: Timestamp | None = None
     finished_at: Timestamp | None = None
 
+    @classmethod
+    def of(
+        cls, operation: Operation, result: str, finished_at: datetime, *, code: str = "", message: str = ""
+    ) -> HistoryEntry:
+        """The history record of `operation`, finished (or given up) at `finished_at`."""
+        return cls(
+            kind=operation.kind,
+            target=operation.target,
+            request_id=operation.request_id,
+            result=result,
+            error_code=code,
+            error_message=message,
+            requested_at=operation.requested_at,
+            finished_at=finished_at,
+        )
+
 
 class Status(StatusModel):
     """`status` of a CloudServiceDeployment."""

@@ -131,7 +131,7 @@ def _confirmed_not_issued(desired: DesiredState, status: Status, now: datetime, 
             f"{operation.kind} {operation.target}: confirmed not issued by the user",
         )
     )
-    entry = _history(operation, ABANDONED, now, message="confirmed not issued (annotation)")
+    entry = HistoryEntry.of(operation, ABANDONED, now, message="confirmed not issued (annotation)")
     return status.with_history(entry).model_copy(update={"operation": None})
 
 
@@ -156,17 +156,19 @@ def _finish_operation(
     finished = operation.model_copy(update={"phase": phase})
     update: dict[str, object] = {"operation": finished}
     if observed.status == LOST:
-        entry = _history(operation, LOST, now, message="the service no longer reports this operation")
+        entry = HistoryEntry.of(operation, LOST, now, message="the service no longer reports this operation")
         notes.append(
             Note(
                 NORMAL, "OperationFinished", f"{_what(operation)}: status no longer available", operation.kind
             )
         )
     elif succeeded:
-        entry = _history(operation, OperationPhase.SUCCEEDED, now)
+        entry = HistoryEntry.of(operation, OperationPhase.SUCCEEDED, now)
         notes.append(Note(NORMAL, "OperationSucceeded", f"{_what(operation)} succeeded", operation.kind))
     else:
-        entry = _history(operation, OperationPhase.FAILED, now, observed.error_code, observed.error_message)
+        entry = HistoryEntry.of(
+            operation, OperationPhase.FAILED, now, code=observed.error_code, message=observed.error_message
+        )
         notes.append(
             Note(
                 WARNING,
@@ -354,21 +356,6 @@ def _record_applied(desired: DesiredState, status: Status, now: datetime) -> Sta
         applied_at=now,
     )
     return status.model_copy(update={"applied": applied})
-
-
-def _history(
-    operation: Operation, result: str, now: datetime, code: str = "", message: str = ""
-) -> HistoryEntry:
-    return HistoryEntry(
-        kind=operation.kind,
-        target=operation.target,
-        request_id=operation.request_id,
-        result=result,
-        error_code=code,
-        error_message=message,
-        requested_at=operation.requested_at,
-        finished_at=now,
-    )
 
 
 def _what(operation: Operation) -> str:

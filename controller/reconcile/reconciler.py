@@ -216,7 +216,7 @@ class Pass:
             notes.append(
                 progress.Note(events.NORMAL, "IntentAdopted", f"{what} was carried out: {finding.evidence}")
             )
-            entry = _history(intent, ADOPTED, self.now, message=finding.evidence)
+            entry = HistoryEntry.of(intent, ADOPTED, self.now, message=finding.evidence)
             return status.with_history(entry).model_copy(update={"operation": landed}), steps.Nothing(), True
         if finding.verdict is recovery.Verdict.NOT_ISSUED and intent.requested_at is not None:
             age = (self.now - intent.requested_at).total_seconds()
@@ -228,7 +228,7 @@ class Pass:
             notes.append(
                 progress.Note(events.NORMAL, "IntentNotIssued", f"{what} never reached Azure: deciding again")
             )
-            entry = _history(intent, NOT_ISSUED, self.now, message=finding.evidence)
+            entry = HistoryEntry.of(intent, NOT_ISSUED, self.now, message=finding.evidence)
             return status.with_history(entry).model_copy(update={"operation": None}), steps.Nothing(), True
         unknown = intent.model_copy(update={"phase": OperationPhase.UNKNOWN})
         message = (
@@ -249,7 +249,7 @@ class Pass:
         if superseded is not None and superseded.phase is OperationPhase.IN_PROGRESS:
             # A rollback issued while the upgrade's own operation still runs: Azure ends that
             # operation (superseded); history keeps the record of what was replaced.
-            status = status.with_history(_history(superseded, SUPERSEDED, self.now))
+            status = status.with_history(HistoryEntry.of(superseded, SUPERSEDED, self.now))
         update: dict[str, object] = {"operation": intent}
         if isinstance(step, steps.Upgrade | steps.Rollback):
             update["walk"] = None
@@ -307,7 +307,7 @@ class Pass:
         code, message = problem.reason, problem.message
         if isinstance(exc, errors.ApiError):
             code, message = exc.code or problem.reason, redaction.redact_text(exc.message)
-        entry = _history(intent, planner.REJECTED, self.now, code=code, message=message)
+        entry = HistoryEntry.of(intent, planner.REJECTED, self.now, code=code, message=message)
         update: dict[str, object] = {}
         if isinstance(step, steps.Reimage):
             update["reimage"] = {**cleared.reimage, step.instance: step.reimage_generation}
@@ -470,21 +470,6 @@ def _redacted(value: Any) -> Any:
     if isinstance(value, list):
         return [_redacted(item) for item in value]
     return value
-
-
-def _history(
-    operation: Operation, result: str, now: datetime, *, code: str = "", message: str = ""
-) -> HistoryEntry:
-    return HistoryEntry(
-        kind=operation.kind,
-        target=operation.target,
-        request_id=operation.request_id,
-        result=result,
-        error_code=code,
-        error_message=message,
-        requested_at=operation.requested_at,
-        finished_at=now,
-    )
 
 
 __all__ = ["Outcome", "Runtime", "reconcile"]
