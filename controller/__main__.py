@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from controller import settings
+from controller import cliargs, settings
 
 COMMANDS = {
     "run": "run the controller against a Kubernetes cluster (kubeconfig or in-cluster)",
@@ -74,21 +74,21 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     budget.add_argument(
         "--azure-requests-per-second",
-        type=_positive_float,
+        type=cliargs.positive_float,
         default=defaults.azure_requests_per_second,
         metavar="R",
         help="sustained request starts per second per subscription (default: %(default)s)",
     )
     budget.add_argument(
         "--azure-burst",
-        type=_positive_int,
+        type=cliargs.positive_int,
         default=defaults.azure_burst,
         metavar="N",
         help="request starts allowed back to back after a quiet period (default: %(default)s)",
     )
     budget.add_argument(
         "--azure-max-concurrency",
-        type=_positive_int,
+        type=cliargs.positive_int,
         default=defaults.azure_max_concurrency,
         metavar="N",
         help="requests in flight at once per subscription (default: %(default)s)",
@@ -100,26 +100,6 @@ def _run_parser() -> argparse.ArgumentParser:
         help="coordinate with other replicas through this kopf peering object (default: standalone)",
     )
     return parser
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
 
 
 def run_arguments(argv: Sequence[str]) -> dict[str, Any]:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from controller.azure import redaction, wire
@@ -65,30 +66,39 @@ def _extensions(items: Iterable[tuple[str, str | None]]) -> tuple[tuple[str, str
     return tuple(sorted((ext_id, state or ENABLE) for ext_id, state in items))
 
 
+class _Extension(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def state(self) -> str | None: ...
+
+
+class _NamedRole(Protocol):
+    @property
+    def role_name(self) -> str: ...
+    @property
+    def extensions(self) -> Sequence[_Extension]: ...
+
+
+def _normalize(all_roles: Sequence[_Extension], named_roles: Sequence[_NamedRole]) -> Normalized:
+    named = tuple(
+        sorted(
+            (role.role_name, _extensions((e.id, e.state) for e in role.extensions)) for role in named_roles
+        )
+    )
+    return _extensions((e.id, e.state) for e in all_roles), named
+
+
 def normalize_desired_extensions(config: specs.ExtensionConfiguration | None) -> Normalized:
     """AllRoles and NamedRoles as sorted (id, state) tuples; absent means none."""
     if config is None:
         return ((), ())
-    all_roles = _extensions((e.id, e.state) for e in config.all_roles)
-    named = tuple(
-        sorted(
-            (role.role_name, _extensions((e.id, e.state) for e in role.extensions))
-            for role in config.named_roles
-        )
-    )
-    return all_roles, named
+    return _normalize(config.all_roles, config.named_roles)
 
 
 def normalize_observed_extensions(config: wire.ExtensionConfiguration) -> Normalized:
     """The same normal form for what Get Deployment returned."""
-    all_roles = _extensions((e.id, e.state) for e in config.all_roles)
-    named = tuple(
-        sorted(
-            (role.role_name, _extensions((e.id, e.state) for e in role.extensions))
-            for role in config.named_roles
-        )
-    )
-    return all_roles, named
+    return _normalize(config.all_roles, config.named_roles)
 
 
 def extensions_digest(normalized: Normalized) -> str:

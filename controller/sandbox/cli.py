@@ -19,6 +19,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from controller import cliargs
+
 # The sandbox itself (kopf, the emulators, pydantic models) is imported only once the command line
 # is valid: `--help` and usage errors stay instant, and a Ctrl-C while it loads is handled below.
 
@@ -27,16 +29,6 @@ EXIT_SCENARIO_FAILED = 1
 EXIT_USAGE = 2
 EXIT_BROKEN = 3
 EXIT_INTERRUPTED = 130
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--speed",
-        type=_positive,
+        type=cliargs.positive_float,
         default=1.0,
         metavar="X",
         help="how much faster than the guided pace the emulated Azure works (default 1: about 40"
@@ -78,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--timeout",
-        type=_positive,
+        type=cliargs.positive_float,
         metavar="SECONDS",
         help="give up when the scenario has not converged by then (default: 240 s at speed 1, scaled down"
         " with --speed, never below 60 s)",
